@@ -87,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extra_commands() -> list:
-    """Commands whose modules carry their own parsers (report, render, submit, ...)."""
-    return []
+    """Commands whose modules carry their own parsers."""
+    from hpinit_k8s import report
+
+    return [report.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -82,6 +82,9 @@ def test_collector_writes_the_papers_format(local_run):
         assert row["dataset"] == "digits" and row["num_epochs"] == "8"
         assert row["hp_epoch"] == ((row["weight_initialization"] == "hp-epoch" and row["hp_epoch"]) or "-1")
     assert {r["seed"] for r in rows} == {str(s) for s in paper_seeds(17, 2)}
+    report = json.loads((results / "report" / "summary.json").read_text())
+    assert [e["policy"] for e in report] == ["hp-epoch", "hp-epoch", "hp-init", "hp-final", "random"]
+    assert (results / "report" / "curves.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_hp_final_starts_far_above_random(local_run):
