@@ -132,8 +132,10 @@ def fit(job: TunerJob) -> tune.ResultGrid:
             param_space=job.param_space,
             tune_config=tune.TuneConfig(
                 num_samples=job.num_samples,
-                max_concurrent_trials=job.max_concurrent_trials,
-                search_alg=tune.search.BasicVariantGenerator(random_state=job.search_seed),
+                # The variant generator enforces the limit itself (Tune ignores max_concurrent_trials for it).
+                search_alg=tune.search.BasicVariantGenerator(
+                    max_concurrent=job.max_concurrent_trials or 0, random_state=job.search_seed
+                ),
             ),
             run_config=tune.RunConfig(
                 name=name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -64,9 +65,11 @@ def tune_trainable(config: dict[str, Any], *, spec: ExperimentSpec) -> None:
     start, state = resumed if resumed else (0, {"weights": {"0": save(0)}})
 
     def after_epoch(metrics: Any, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
         if metrics.epoch in retained:
             state["weights"][str(metrics.epoch)] = save(metrics.epoch)
-        return {"trial_index": trial.trial_index, "seed": seed, "weights_saved": len(state["weights"])}
+        return {"trial_index": trial.trial_index, "seed": seed, "weights_saved": len(state["weights"]),
+                "weights_save_seconds": time.perf_counter() - started}
 
     run_epochs(run, epochs=spec.tuning.epochs, start=start, state=state, after_epoch=after_epoch)
 
