@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import hpinit_k8s
 from hpinit_k8s import __version__
 from hpinit_k8s.errors import HpinitError
 from hpinit_k8s.seeds import paper_seeds
@@ -51,7 +52,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hpinit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="hpinit", description=hpinit_k8s.__doc__)
     parser.add_argument("--version", action="version", version=f"hpinit-k8s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -89,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Commands whose modules carry their own parsers."""
     from hpinit_k8s import report
+    from hpinit_k8s.k8s import cli as k8s_cli
 
-    return [report.register]
+    return [report.register, k8s_cli.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

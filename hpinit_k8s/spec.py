@@ -337,6 +337,11 @@ class ExperimentSpec(Section):
         data["dataset"]["root"] = str((cwd / self.dataset.root).expanduser().resolve())
         return parse_spec(data, source="spec")
 
+    def with_namespace(self, namespace: str) -> ExperimentSpec:
+        data = self.model_dump(mode="json", by_alias=True)
+        data["kubernetes"]["namespace"] = namespace
+        return parse_spec(data, source="--namespace")
+
     def with_data_root(self, root: str) -> ExperimentSpec:
         data = self.model_dump(mode="json", by_alias=True)
         data["dataset"]["root"] = root

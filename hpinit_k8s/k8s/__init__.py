@@ -1,0 +1,1 @@
+"""Kubernetes: render the spec into KubeRay manifests (pure), and submit/watch them (a thin client)."""
