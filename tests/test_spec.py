@@ -6,8 +6,8 @@ import copy
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENTS, load_yaml, run_cli, write_spec
 
+from conftest import EXPERIMENTS, load_yaml, run_cli, write_spec
 from hpinit_k8s.errors import SpecError
 from hpinit_k8s.spec import ExperimentSpec, Policy, load_spec, parse_spec
 

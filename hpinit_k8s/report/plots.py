@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from hpinit_k8s.report.load import Run  # noqa: E402
-from hpinit_k8s.report.stats import mean_curves, policy_name, policy_sort_key, tta  # noqa: E402
+from hpinit_k8s.report.load import Run
+from hpinit_k8s.report.stats import mean_curves, policy_name, policy_sort_key, tta
 
 
 def _groups(runs: list[Run]) -> dict[tuple[str, int | None], list[Run]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+
 from conftest import SHARED
 
 CRDS = SHARED / "kuberay-crds"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import yaml
+
 from conftest import EXPERIMENTS, free_port, run_cli
 
 

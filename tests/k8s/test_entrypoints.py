@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXPERIMENTS, free_port, load_yaml
 
+from conftest import EXPERIMENTS, free_port, load_yaml
 from hpinit_k8s.k8s.render import SPEC_DIR, render
 from hpinit_k8s.spec import parse_spec
 from k8s.test_render import s3_variant

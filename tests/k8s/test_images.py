@@ -11,8 +11,8 @@ import kubernetes_validate
 import pytest
 import ray
 import yaml
-from conftest import REPO
 
+from conftest import REPO
 from hpinit_k8s import __version__
 from hpinit_k8s.k8s_spec import KubernetesSpec
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import EXPERIMENTS, REPO, load_yaml, run_cli
 
+from conftest import EXPERIMENTS, REPO, load_yaml, run_cli
 from hpinit_k8s.errors import SpecError
 from hpinit_k8s.k8s.render import render
 from hpinit_k8s.spec import load_spec, parse_spec

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENTS, HPINIT, REPO, run_cli, write_spec
 
+from conftest import EXPERIMENTS, HPINIT, REPO, run_cli, write_spec
 from hpinit_k8s.results import columns
 from hpinit_k8s.seeds import paper_seeds
 
