@@ -65,6 +65,12 @@ def load_datasets(spec: DatasetSpec, *, stage: Stage, seed: int, validation_frac
     return split
 
 
+def prepare(spec: DatasetSpec, stage: Stage) -> None:
+    """Find (or download) the data once on the driver, before trials start: a missing dataset is one
+    clear line, not a failure in every trial, and trials never race to download the same files."""
+    load_datasets(spec, stage=stage, seed=0, validation_fraction=0.2)
+
+
 def _holdout(split: DataSplit, seed: int, fraction: float) -> DataSplit:
     """Split the training set; `split.evaluation` must be the same examples with evaluation transforms."""
     n = len(split.train)

@@ -42,3 +42,16 @@ def test_absent_dataset_names_the_root(tmp_path, name):
     with pytest.raises(DatasetMissingError) as raised:
         load_datasets(DatasetSpec(name=name, root=str(tmp_path)), stage="train", seed=0, validation_fraction=0.2)
     assert str(tmp_path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_missing_dataset_stops_the_run_before_ray_starts(tmp_path):
+    from conftest import EXPERIMENTS, load_yaml, run_cli, write_spec
+
+    data = load_yaml(EXPERIMENTS / "res18-cifar10.yaml")
+    data["dataset"]["download"] = False
+    spec = write_spec(tmp_path, data)
+    result = run_cli("run", str(spec), "--storage", str(tmp_path / "runs"),
+                     "--data-root", str(tmp_path / "empty"), "--stage", "tune", timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"hpinit: error: dataset cifar10 not found under {tmp_path / 'empty'}"
+                                     " (stage it there or set dataset.download: true)")

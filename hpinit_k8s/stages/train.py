@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from ray import tune
 
+from hpinit_k8s.data import prepare
 from hpinit_k8s.errors import StageError
 from hpinit_k8s.layout import Layout
 from hpinit_k8s.provenance import provenance
@@ -88,6 +89,7 @@ def run_train(spec: ExperimentSpec, ray_session: RaySession) -> StageOutcome:
     missing = [p.label for p in spec.policies() if p.epoch is not None and str(p.epoch) not in winner["weights"]]
     if missing:
         raise StageError(f"train: the tuning summary has no winner weights for {', '.join(missing)}")
+    prepare(spec.dataset, "train")
     write_spec(layout, spec)
     total = len(spec.policies()) * spec.training.runs_per_policy
     progress = Progress("train", total, lambda r: f"{r.get('label')} seed {r.get('seed')} epoch "

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from ray import tune
 
+from hpinit_k8s.data import prepare
 from hpinit_k8s.errors import StageError
 from hpinit_k8s.layout import Layout
 from hpinit_k8s.provenance import provenance
@@ -138,6 +139,7 @@ def run_tune(spec: ExperimentSpec, ray_session: RaySession) -> StageOutcome:
     done = completed_summary(layout.storage, layout.tune_summary, spec.fingerprint(*TUNE_SECTIONS), "tune")
     if done:
         return done
+    prepare(spec.dataset, "tune")
     write_spec(layout, spec)
     progress = Progress("tune", spec.tuning.trials, lambda r: f"trial {r.get('trial_index')} epoch "
                         f"{r.get('epoch')}/{spec.tuning.epochs} val {r.get('eval_accuracy', 0):.2f}%")
