@@ -37,6 +37,14 @@ def save_weights(storage: Storage, path: str, model: nn.Module) -> SavedWeights:
     return SavedWeights(uri=storage.uri_of_path(path), sha256=sha256(data), bytes=len(data))
 
 
+def verify_stored(storage: Storage, saved: dict) -> None:
+    """Check a weight file against the hash the tuning summary recorded for it, before trials rely on it."""
+    data = storage.read_bytes(storage.path_of(saved["uri"]))
+    if sha256(data) != saved["sha256"]:
+        raise WeightsError(f"{saved['uri']}: sha256 {sha256(data)[:12]}… differs from the tuning summary's"
+                           f" {saved['sha256'][:12]}… (the file changed after tuning)")
+
+
 def load_weights_into(model: nn.Module, data: bytes, *, expected_sha256: str, source: str) -> None:
     """Load verified weights: the hash must match the tuning summary, names and shapes the model."""
     actual = sha256(data)

@@ -20,7 +20,7 @@ from hpinit_k8s.stages.runner import Progress, RaySession, TunerJob, fit
 from hpinit_k8s.stages.summary import StageOutcome, completed_summary, curve, read_summary, write_spec
 from hpinit_k8s.stages.trial import make_run, resume, run_epochs
 from hpinit_k8s.storage import open_storage
-from hpinit_k8s.weights import load_weights_into
+from hpinit_k8s.weights import load_weights_into, verify_stored
 
 
 class TrainRunConfig(BaseModel):
@@ -89,6 +89,8 @@ def run_train(spec: ExperimentSpec, ray_session: RaySession) -> StageOutcome:
     missing = [p.label for p in spec.policies() if p.epoch is not None and str(p.epoch) not in winner["weights"]]
     if missing:
         raise StageError(f"train: the tuning summary has no winner weights for {', '.join(missing)}")
+    for epoch in sorted({p.epoch for p in spec.policies() if p.epoch is not None}):
+        verify_stored(layout.storage, winner["weights"][str(epoch)])
     prepare(spec.dataset, "train")
     write_spec(layout, spec)
     total = len(spec.policies()) * spec.training.runs_per_policy

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -117,6 +118,24 @@ def test_changed_spec_on_the_same_storage_is_refused(local_run, tmp_path, quicks
     result = run_cli("run", str(spec), "--stage", "tune", "--storage", str(experiment.parent), env=_env())
     assert result.returncode == 2 and "written from a different spec" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_training_refuses_weights_that_changed_after_tuning(local_run, tmp_path):
+    experiment, _ = local_run
+    copy_root = tmp_path / "copy"
+    shutil.copytree(experiment.parent, copy_root)
+    summary_path = copy_root / "quickstart" / "tune" / "summary.json"
+    summary = json.loads(summary_path.read_text().replace(str(experiment.parent), str(copy_root)))
+    summary_path.write_text(json.dumps(summary))
+    (copy_root / "quickstart" / "train" / "summary.json").unlink()
+    tampered = Path(summary["winner"]["weights"]["2"]["uri"])
+    tampered.write_bytes(tampered.read_bytes()[:-4] + b"\0\0\0\0")
+    result = run_cli("run", str(QUICKSTART), "--stage", "train", "--storage", str(copy_root), env=_env())
+    assert result.returncode == 2
+    actual = hashlib.sha256(tampered.read_bytes()).hexdigest()[:12]
+    assert result.stderr.strip() == (f"hpinit: error: {tampered}: sha256 {actual}…"
+                                     f" differs from the tuning summary's {summary['winner']['weights']['2']['sha256'][:12]}…"
+                                     " (the file changed after tuning)")
 
 
 def test_quickstart_on_a_real_s3_server(s3_server, s3_env, tmp_path, quickstart_data):
