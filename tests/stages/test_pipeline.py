@@ -138,6 +138,15 @@ def test_training_refuses_weights_that_changed_after_tuning(local_run, tmp_path)
                                      " (the file changed after tuning)")
 
 
+def test_a_trial_bigger_than_the_local_ray_is_refused(tmp_path, quickstart_data):
+    data = copy.deepcopy(quickstart_data)
+    data["resources"]["tune"]["gpus"] = 1
+    result = run_cli("run", str(write_spec(tmp_path, data)), "--storage", str(tmp_path / "runs"), env=_env())
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("hpinit: error: resources.tune.gpus: each trial asks for 1 GPUs but this Ray has 0"
+                                     " (set it lower to run on this machine)")
+
+
 def test_quickstart_on_a_real_s3_server(s3_server, s3_env, tmp_path, quickstart_data):
     import boto3
 
