@@ -11,14 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hpinit_k8s.report.load import Run
-from hpinit_k8s.report.stats import mean_curves, policy_name, policy_sort_key, tta
-
-
-def _groups(runs: list[Run]) -> dict[tuple[str, int | None], list[Run]]:
-    groups: dict[tuple[str, int | None], list[Run]] = {}
-    for run in runs:
-        groups.setdefault(run.key, []).append(run)
-    return {key: groups[key] for key in sorted(groups, key=policy_sort_key)}
+from hpinit_k8s.report.stats import group_runs, mean_curves, policy_name, reached_ttas
 
 
 def _save(figure: plt.Figure, out: Path, stem: str) -> list[Path]:
@@ -46,7 +39,7 @@ def _box(values: list[list[float]], labels: list[str], ylabel: str, title: str) 
 
 
 def write_plots(runs: list[Run], out: Path, *, target: float | None, title: str) -> list[Path]:
-    groups = _groups(runs)
+    groups = group_runs(runs)
     labels = [policy_name(key) for key in groups]
     written = []
     best = [[max(r.accuracies) for r in members] for members in groups.values()]
@@ -56,7 +49,7 @@ def write_plots(runs: list[Run], out: Path, *, target: float | None, title: str)
     ttas: list[list[float]] = []
     tta_labels = []
     for label, members in zip(labels, groups.values(), strict=True):
-        reached = [float(t) for t in (tta(r, target) for r in members) if t is not None]
+        reached = [float(t) for t in reached_ttas(members, target)]
         ttas.append(reached)
         missed = len(members) - len(reached)
         tta_labels.append(label if not missed else f"{label}\n({missed} not reached)")

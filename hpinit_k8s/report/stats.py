@@ -68,18 +68,26 @@ def compare(baseline: Sequence[Run], other: Sequence[Run]) -> dict[str, Any]:
     return result
 
 
-def summarise(runs: Sequence[Run], target: float | None = None) -> list[dict[str, Any]]:
-    """One entry per policy, in the paper's order; `pairing` says how the t-test paired runs."""
-    groups: dict[tuple[str, int | None], list[Run]] = {}
+PolicyKey = tuple[str, int | None]
+
+
+def group_runs(runs: Sequence[Run]) -> dict[PolicyKey, list[Run]]:
+    """Runs by policy, in the paper's order."""
+    groups: dict[PolicyKey, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.key, []).append(run)
+    return {key: groups[key] for key in sorted(groups, key=policy_sort_key)}
+
+
+def summarise(runs: Sequence[Run], target: float | None = None) -> list[dict[str, Any]]:
+    """One entry per policy, in the paper's order; `pairing` says how the t-test paired runs."""
+    groups = group_runs(runs)
     baseline = groups.get(("random", None))
     baseline_tta = _mean_tta(baseline, target) if baseline else None
     summary = []
-    for key in sorted(groups, key=policy_sort_key):
-        members = groups[key]
+    for key, members in groups.items():
         best = [max(r.accuracies) for r in members]
-        reached = [t for t in (tta(r, target) for r in members) if t is not None]
+        reached = reached_ttas(members, target)
         tta_mean = statistics.fmean(reached) if reached else None
         entry: dict[str, Any] = {
             "policy": key[0],
@@ -99,20 +107,22 @@ def summarise(runs: Sequence[Run], target: float | None = None) -> list[dict[str
     return summary
 
 
+def reached_ttas(runs: Sequence[Run], target: float | None) -> list[int]:
+    """TTA of the runs that reached the target (the others are counted apart, never averaged in)."""
+    return [t for t in (tta(r, target) for r in runs) if t is not None]
+
+
 def _mean_tta(runs: Sequence[Run], target: float | None) -> float | None:
-    reached = [t for t in (tta(r, target) for r in runs) if t is not None]
+    reached = reached_ttas(runs, target)
     return statistics.fmean(reached) if reached else None
 
 
-def mean_curves(runs: Sequence[Run]) -> dict[tuple[str, int | None], dict[str, list[float]]]:
+def mean_curves(runs: Sequence[Run]) -> dict[PolicyKey, dict[str, list[float]]]:
     """Per policy: mean, min and max test accuracy at each epoch (runs may differ in length: shortest wins)."""
-    groups: dict[tuple[str, int | None], list[Run]] = {}
-    for run in runs:
-        groups.setdefault(run.key, []).append(run)
     curves = {}
-    for key in sorted(groups, key=policy_sort_key):
-        n = min(len(r.accuracies) for r in groups[key])
-        columns = list(zip(*(r.accuracies[:n] for r in groups[key]), strict=True))
+    for key, members in group_runs(runs).items():
+        n = min(len(r.accuracies) for r in members)
+        columns = list(zip(*(r.accuracies[:n] for r in members), strict=True))
         curves[key] = {"mean": [statistics.fmean(c) for c in columns], "min": [min(c) for c in columns],
                        "max": [max(c) for c in columns]}
     return curves

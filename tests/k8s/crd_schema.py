@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -58,7 +57,3 @@ def assert_valid_rayjob(body: dict[str, Any]) -> None:
     assert body["apiVersion"] == "ray.io/v1" and body["kind"] == "RayJob"
     errors = crd_errors(body)
     assert not errors, "\n".join(errors[:10])
-
-
-def crd_path() -> Path:
-    return CRDS
