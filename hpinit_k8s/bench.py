@@ -97,7 +97,7 @@ def retention_bytes(spec_path: Path) -> tuple[str, int, dict[str, int]]:
     spec = load_spec(spec_path)
     per_epoch = len(state_to_bytes(build_model(spec.model.name, INFO[spec.dataset.name].num_classes)))
     epochs_all = spec.tuning.epochs + 1
-    policies = {p.epoch for p in spec.policies() if p.epoch is not None} | {0}
+    policies = {0, *spec.policy_epochs()}
     return spec.name, per_epoch, {"all": per_epoch * epochs_all, "policies": per_epoch * len(policies),
                                   "init+final": per_epoch * 2}
 

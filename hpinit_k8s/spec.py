@@ -285,7 +285,7 @@ class ExperimentSpec(Section):
                     f" but tuning runs {self.tuning.epochs} epochs"
                 )
         kept = self.retained_epochs()
-        missing = sorted({p.epoch for p in self.policies() if p.epoch is not None} - set(kept))
+        missing = sorted(set(self.policy_epochs()) - set(kept))
         if missing:
             raise ValueError(
                 f"tuning.retention.epochs keeps {kept} but training.policies need epochs {missing}"
@@ -304,13 +304,17 @@ class ExperimentSpec(Section):
                 expanded.append(Policy(kind=entry, epoch=0 if entry == "hp-init" else self.tuning.epochs))
         return list(dict.fromkeys(expanded))
 
+    def policy_epochs(self) -> list[int]:
+        """Tuning epochs whose winner weights the training policies load."""
+        return sorted({p.epoch for p in self.policies() if p.epoch is not None})
+
     def retained_epochs(self) -> list[int]:
         """Epochs whose weights each tuning trial saves; epoch 0 always."""
         retention = self.tuning.retention.epochs
         if retention == "all":
             epochs = set(range(self.tuning.epochs + 1))
         elif retention == "policies":
-            epochs = {p.epoch for p in self.policies() if p.epoch is not None}
+            epochs = set(self.policy_epochs())
         else:
             epochs = set(retention)
         return sorted(epochs | {0})
@@ -322,30 +326,29 @@ class ExperimentSpec(Section):
             payload["dataset"] = {k: v for k, v in payload["dataset"].items() if k not in ("root", "download")}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-    def with_storage(self, uri: str | None) -> ExperimentSpec:
-        if uri is None:
-            return self
+    def _replaced(self, changes: dict[tuple[str, str], str], *, source: str) -> ExperimentSpec:
+        """A copy with (section, field) values replaced, validated again like the original."""
         data = self.model_dump(mode="json", by_alias=True)
-        data["storage"]["uri"] = uri
-        return parse_spec(data, source="--storage")
+        for (section, field), value in changes.items():
+            data[section][field] = value
+        return parse_spec(data, source=source)
+
+    def with_storage(self, uri: str | None) -> ExperimentSpec:
+        return self if uri is None else self._replaced({("storage", "uri"): uri}, source="--storage")
 
     def with_absolute_paths(self, cwd: Path) -> ExperimentSpec:
         """Local storage and data roots made absolute on the driver: Ray runs trials in other directories."""
-        data = self.model_dump(mode="json", by_alias=True)
+        changes = {("dataset", "root"): str((cwd / self.dataset.root).expanduser().resolve())}
         if "://" not in self.storage.uri or self.storage.uri.startswith("file://"):
-            data["storage"]["uri"] = str((cwd / self.storage.uri.removeprefix("file://")).expanduser().resolve())
-        data["dataset"]["root"] = str((cwd / self.dataset.root).expanduser().resolve())
-        return parse_spec(data, source="spec")
+            local = (cwd / self.storage.uri.removeprefix("file://")).expanduser().resolve()
+            changes[("storage", "uri")] = str(local)
+        return self._replaced(changes, source="spec")
 
     def with_namespace(self, namespace: str) -> ExperimentSpec:
-        data = self.model_dump(mode="json", by_alias=True)
-        data["kubernetes"]["namespace"] = namespace
-        return parse_spec(data, source="--namespace")
+        return self._replaced({("kubernetes", "namespace"): namespace}, source="--namespace")
 
     def with_data_root(self, root: str) -> ExperimentSpec:
-        data = self.model_dump(mode="json", by_alias=True)
-        data["dataset"]["root"] = root
-        return parse_spec(data, source="--data-root")
+        return self._replaced({("dataset", "root"): root}, source="--data-root")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json", by_alias=True, exclude_defaults=False), sort_keys=False)

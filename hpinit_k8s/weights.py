@@ -37,19 +37,21 @@ def save_weights(storage: Storage, path: str, model: nn.Module) -> SavedWeights:
     return SavedWeights(uri=storage.uri_of_path(path), sha256=sha256(data), bytes=len(data))
 
 
+def check_sha256(data: bytes, expected: str, *, source: str) -> None:
+    actual = sha256(data)
+    if actual != expected:
+        raise WeightsError(f"{source}: sha256 {actual[:12]}… differs from the tuning summary's"
+                           f" {expected[:12]}… (the file changed after tuning)")
+
+
 def verify_stored(storage: Storage, saved: dict) -> None:
     """Check a weight file against the hash the tuning summary recorded for it, before trials rely on it."""
-    data = storage.read_bytes(storage.path_of(saved["uri"]))
-    if sha256(data) != saved["sha256"]:
-        raise WeightsError(f"{saved['uri']}: sha256 {sha256(data)[:12]}… differs from the tuning summary's"
-                           f" {saved['sha256'][:12]}… (the file changed after tuning)")
+    check_sha256(storage.read_bytes(storage.path_of(saved["uri"])), saved["sha256"], source=saved["uri"])
 
 
 def load_weights_into(model: nn.Module, data: bytes, *, expected_sha256: str, source: str) -> None:
     """Load verified weights: the hash must match the tuning summary, names and shapes the model."""
-    actual = sha256(data)
-    if actual != expected_sha256:
-        raise WeightsError(f"{source}: sha256 {actual[:12]}… differs from the tuning summary's {expected_sha256[:12]}…")
+    check_sha256(data, expected_sha256, source=source)
     state = load_safetensors(data)
     own = model.state_dict()
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))

@@ -174,6 +174,11 @@ def rayjob_name(spec: ExperimentSpec, stage: str) -> str:
     return name
 
 
+def stage_object_name(spec: ExperimentSpec, stage: str) -> str:
+    """The RayJob of a GPU stage, or the collector's Job."""
+    return rayjob_name(spec, stage) if stage in GPU_STAGES else f"{spec.name}-collect"
+
+
 def rayjob(spec: ExperimentSpec, stage: str) -> dict[str, Any]:
     k8s: KubernetesSpec = spec.kubernetes
     stage_labels = labels(spec, stage)
@@ -238,7 +243,7 @@ def collector_job(spec: ExperimentSpec) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {**_metadata(spec, f"{spec.name}-collect", "collect"),
+        "metadata": {**_metadata(spec, stage_object_name(spec, "collect"), "collect"),
                      "annotations": {"hpinit.io/after": rayjob_name(spec, "train")}},
         "spec": {
             "suspend": True,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpinit_k8s.errors import ClusterError
-from hpinit_k8s.k8s.render import GPU_STAGES, Manifest, collector_job, rayjob, rayjob_name, render
+from hpinit_k8s.k8s.render import GPU_STAGES, Manifest, collector_job, rayjob, render, stage_object_name
 from hpinit_k8s.k8s.states import Phase, StageState, job_state, rayjob_state, watch
 from hpinit_k8s.spec import ExperimentSpec
 
@@ -160,7 +160,7 @@ def _say(text: str) -> None:
 
 def failure_hint(spec: ExperimentSpec, stage: str, state: StageState, submitter_pod: str | None) -> str:
     namespace = spec.kubernetes.namespace
-    name = rayjob_name(spec, stage) if stage in GPU_STAGES else f"{spec.name}-collect"
+    name = stage_object_name(spec, stage)
     why = ": ".join(filter(None, (state.reason, state.message))) or state.detail
     where = f"kubectl logs -n {namespace} job/{name}"
     if submitter_pod:
@@ -213,7 +213,7 @@ def submit(spec: ExperimentSpec, cluster: Cluster) -> None:
     for stage in (*GPU_STAGES, "collect"):
         state = run_stage(cluster, spec, stage)
         if state.phase != Phase.SUCCEEDED:
-            name = rayjob_name(spec, stage) if stage in GPU_STAGES else f"{spec.name}-collect"
+            name = stage_object_name(spec, stage)
             pod = cluster.submitter_pod(name) if stage in GPU_STAGES else None
             raise ClusterError(failure_hint(spec, stage, state, pod))
 

@@ -89,7 +89,7 @@ def run_train(spec: ExperimentSpec, ray_session: RaySession) -> StageOutcome:
     missing = [p.label for p in spec.policies() if p.epoch is not None and str(p.epoch) not in winner["weights"]]
     if missing:
         raise StageError(f"train: the tuning summary has no winner weights for {', '.join(missing)}")
-    for epoch in sorted({p.epoch for p in spec.policies() if p.epoch is not None}):
+    for epoch in spec.policy_epochs():
         verify_stored(layout.storage, winner["weights"][str(epoch)])
     prepare(spec.dataset, "train")
     write_spec(layout, spec)
